@@ -1,0 +1,1 @@
+"""Training, evaluation and publishing of the digit MLP (not used by the app)."""
