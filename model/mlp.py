@@ -62,7 +62,8 @@ def split_flat(flat: np.ndarray, config: MLPConfig) -> list[np.ndarray]:
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """Row-wise softmax of (n, k) logits; subtracting the row max keeps exp() finite."""
     z = logits / temperature if temperature != 1.0 else logits.copy()
-    z -= z.max(axis=1, keepdims=True)
+    with np.errstate(over="ignore"):  # a gap beyond float range becomes -inf, and exp(-inf) = 0
+        z -= z.max(axis=1, keepdims=True)
     np.exp(z, out=z)
     z /= z.sum(axis=1, keepdims=True)
     return z
@@ -70,7 +71,8 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise log-softmax of (n, k) logits, stable for huge values."""
-    z = logits - logits.max(axis=1, keepdims=True)
+    with np.errstate(over="ignore"):  # as in softmax
+        z = logits - logits.max(axis=1, keepdims=True)
     z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
     return z
 
