@@ -22,7 +22,15 @@ from PIL import Image
 SIDE = 28  # the network's input is SIDE x SIDE
 # Typical MNIST stroke width in the 28x28 tensor, as 2.55 * ink / edge length (see stroke_width):
 # the median over the 60,000 training digits; tests/test_preprocessing.py recomputes it.
-MNIST_STROKE_WIDTH = 2.51
+MNIST_STROKE_WIDTH = 2.50
+# The middle 90% (5th to 95th percentile) of each diagnostic over MNIST training digits, to show
+# users what "typical" means; tests/test_preprocessing.py checks these against the data.
+MNIST_TYPICAL = {
+    "stroke_density": (52.0, 164.0),
+    "ink_coverage": (0.066, 0.212),
+    "stroke_width_ratio": (0.68, 1.55),
+    "aspect_ratio": (0.4, 1.11),
+}
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,10 @@ class PreprocessConfig:
     ink_threshold: float = 0.2  # ink above this level counts as a stroke (piece count, empty check)
     min_contrast: float = 0.1  # an image whose ink differs from the background by less is empty
     min_ink_fraction: float = 0.0005  # less ink than this share of the canvas is empty
+    # Strokes thinner than this (x MNIST's typical width; ~1st percentile of MNIST) are thickened
+    # toward thicken_to: a fine pen line shrunk to 28x28 is fainter than any digit the network learnt.
+    thicken_below: float = 0.6
+    thicken_to: float = 0.85
 
     def __post_init__(self) -> None:
         if not 4 <= self.digit_box <= SIDE:
@@ -43,7 +55,7 @@ class PreprocessConfig:
         if self.max_side < SIDE or self.work_side < self.digit_box:
             raise ValueError(f"max_side must be >= {SIDE} and work_side >= digit_box, got "
                              f"{self.max_side}, {self.work_side}")
-        for name in ("bbox_threshold", "ink_threshold", "min_contrast", "min_ink_fraction"):
+        for name in ("bbox_threshold", "ink_threshold", "min_contrast", "min_ink_fraction", "thicken_below"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
 
@@ -57,7 +69,7 @@ class Diagnostics:
     bbox_area_ratio: float  # the drawing's bounding box as a share of the canvas area
     centre_offset: tuple[float, float]  # ink centre minus canvas centre, as shares of width and height (x right, y down)
     aspect_ratio: float  # bounding box width / height
-    stroke_width_ratio: float  # estimated stroke width / typical MNIST stroke width
+    stroke_width_ratio: float  # estimated stroke width as drawn / typical MNIST stroke width
     pieces: int  # separate pieces of ink in the 28x28 tensor
     touches_edge: bool  # the ink reaches the canvas border, so part of it may be missing
     warnings: tuple[str, ...] = ()
@@ -110,12 +122,12 @@ def _as_unit_float(array: np.ndarray, what: str) -> np.ndarray:
             raise ValueError(f"{what}: integer pixels must be in 0..255 (or uint16), got {low}..{high}")
         return array.astype(np.float32) / 255
     if np.issubdtype(array.dtype, np.floating):
-        values = array.astype(np.float32)
-        if not np.isfinite(values).all():
+        if not np.isfinite(array).all():
             raise ValueError(f"{what}: contains NaN or infinite values")
-        low, high = float(values.min()), float(values.max())
+        low, high = float(array.min()), float(array.max())
         if low < 0 or high > 255:
             raise ValueError(f"{what}: float pixels must be in [0, 1] or [0, 255], got {low:g}..{high:g}")
+        values = array.astype(np.float32)
         return values / 255 if high > 1 else values
     raise ValueError(f"{what}: pixel dtype {array.dtype} is not a number type")
 
@@ -178,6 +190,8 @@ def ink_from_value(value: Any, config: PreprocessConfig = PreprocessConfig()) ->
     layers: the composite's colours depend on the theme. Without layers, the
     composite (or else the background) is read as an image.
     """
+    if value is None:  # what Gradio sends for an empty image input
+        return np.zeros((SIDE, SIDE), dtype=np.float32)
     if not isinstance(value, Mapping):
         return ink_from_image(value, config)
     if not {"background", "layers", "composite"} & set(value):
@@ -215,6 +229,13 @@ def stroke_width(tensor: np.ndarray) -> float:
     """
     edges = np.abs(np.diff(tensor, axis=0)).sum() + np.abs(np.diff(tensor, axis=1)).sum()
     return float(2 * 4 / np.pi * tensor.sum() / edges) if edges > 0 else 0.0
+
+
+def thicken(tensor: np.ndarray, pixels: float) -> np.ndarray:
+    """Grey dilation of a (28, 28) image by up to one pixel each side, blended: width grows by about 2 * pixels."""
+    padded = np.pad(tensor, 1)
+    grown = np.max([tensor, padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:]], axis=0)
+    return tensor + float(np.clip(pixels, 0, 1)) * (grown - tensor)
 
 
 def count_pieces(mask: np.ndarray, min_size: int = 2) -> int:
@@ -280,8 +301,8 @@ def _warnings(d: Diagnostics, canvas_longer_fraction: float) -> tuple[str, ...]:
     elif d.centre_distance > 0.25:
         notes.append("The drawing is far from the centre; it was moved to the centre, but check nothing is cut off.")
     if d.stroke_width_ratio < 0.55:
-        notes.append(f"The strokes are thin (about {d.stroke_width_ratio:.1f}x an MNIST pen): "
-                     "thin lines are easy to misread. Use a thicker brush or draw smaller.")
+        notes.append(f"The strokes are thin (about {d.stroke_width_ratio:.1f}x an MNIST pen): they were thickened, "
+                     "but thin lines are still easy to misread. Use a thicker brush or draw smaller.")
     elif d.stroke_width_ratio > 1.8:
         notes.append(f"The strokes are thick (about {d.stroke_width_ratio:.1f}x an MNIST pen): "
                      "loops may fill in. Use a thinner brush or draw bigger.")
@@ -310,6 +331,9 @@ def preprocess(value: Any, config: PreprocessConfig = PreprocessConfig()) -> Pre
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     crop = ink[top:bottom, left:right]
     tensor, (com_x, com_y) = _centred_digit(crop, config)
+    drawn_width = stroke_width(tensor)
+    if drawn_width < config.thicken_below * MNIST_STROKE_WIDTH:
+        tensor = thicken(tensor, (config.thicken_to * MNIST_STROKE_WIDTH - drawn_width) / 2)
 
     box_height, box_width = bottom - top, right - left
     binary = tensor > 0.5
@@ -319,7 +343,7 @@ def preprocess(value: Any, config: PreprocessConfig = PreprocessConfig()) -> Pre
         bbox_area_ratio=float(box_height * box_width / (height * width)),
         centre_offset=(float((left + com_x) / width - 0.5), float((top + com_y) / height - 0.5)),
         aspect_ratio=float(box_width / box_height),
-        stroke_width_ratio=stroke_width(tensor) / MNIST_STROKE_WIDTH,
+        stroke_width_ratio=drawn_width / MNIST_STROKE_WIDTH,
         pieces=count_pieces(tensor > config.ink_threshold),
         touches_edge=bool(top == 0 or left == 0 or bottom == height or right == width),
     )

@@ -134,6 +134,18 @@ class MLP:
         """(n, 784) float32 in [0, 1] -> (n, 10) class probabilities; rows sum to 1."""
         return softmax(self.logits(x), temperature)
 
+    def input_gradient(self, x: np.ndarray, class_index: int) -> np.ndarray:
+        """d logit[class_index] / d x for each row of (n, 784) x -> (n, 784): which pixels push toward the class."""
+        activations = []
+        h = x
+        for weight, bias in zip(self.weights[:-1], self.biases[:-1]):
+            h = np.maximum(h @ weight + bias, 0)
+            activations.append(h)
+        grad = np.broadcast_to(self.weights[-1][:, class_index], (x.shape[0], self.weights[-1].shape[0]))
+        for weight, h in zip(reversed(self.weights[:-1]), reversed(activations)):
+            grad = (grad * (h > 0)) @ weight.T  # (n, out) @ (out, in) -> (n, in)
+        return np.ascontiguousarray(grad, dtype=DTYPE)
+
     def loss_and_gradients(
         self,
         x: np.ndarray,

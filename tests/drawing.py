@@ -43,10 +43,12 @@ def draw_digit_layer(
     pen = ImageDraw.Draw(layer)
     left, top, box_width, box_height = box
     for stroke in DIGIT_STROKES[digit]:
-        points = [(left + x * box_width, top + y * box_height) for x, y in stroke]
+        # Whole-pixel points, as mouse events have: moving the box by whole pixels moves the ink exactly.
+        points = [(int(np.floor(left + x * box_width + 0.5)), int(np.floor(top + y * box_height + 0.5))) for x, y in stroke]
+        radius = width // 2
         pen.line(points, fill=(0, 0, 0, 255), width=width, joint="curve")
         for x, y in (points[0], points[-1]):  # round caps
-            pen.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=(0, 0, 0, 255))
+            pen.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(0, 0, 0, 255))
     return np.asarray(layer)
 
 

@@ -126,3 +126,15 @@ def test_learning_rate_schedule():
 def test_config_rejects_bad_architectures(sizes):
     with pytest.raises(ValueError, match="layer_sizes"):
         MLPConfig(sizes)
+
+
+def test_input_gradient_matches_finite_differences():
+    model = tiny_model(seed=2)
+    x = np.random.default_rng(3).random((2, 784)).astype(np.float32)
+    grad = model.input_gradient(x, 4)
+    assert grad.shape == (2, 784) and grad.dtype == np.float32
+    for i in (0, 100, 400, 783):
+        step = np.zeros_like(x)
+        step[:, i] = 1e-2
+        numeric = (model.logits(x + step)[:, 4] - model.logits(x - step)[:, 4]) / 2e-2
+        np.testing.assert_allclose(grad[:, i], numeric, atol=1e-3, rtol=1e-2)

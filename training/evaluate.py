@@ -127,6 +127,15 @@ def write_report(
     report["pictures"]["top_confusions"] = plots.confusions_grid_png(
         test_images, test_labels, predictions, result["top_confusions"], reports_dir / "top_confusions.png"
     )
+    augment = (metadata.get("training") or {}).get("augment")
+    if augment:
+        from training.augment import AugmentConfig, augment_batch
+
+        originals = test_images[:10]
+        rng = np.random.default_rng(0)
+        rows = [originals] + [augment_batch(originals, AugmentConfig(**augment), rng) for _ in range(4)]
+        report["pictures"]["augmentation_samples"] = plots.image_grid_png(
+            rows, ["test digits"] + ["as augmented in training"] * 4, reports_dir / "augmentation_samples.png")
     history = metadata.get("history") or []
     if history:
         report["pictures"]["training_curves"] = plots.training_curves_png(history, reports_dir / "training_curves.png")
