@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 SIDE = 28  # the network's input is SIDE x SIDE
 # Typical MNIST stroke width in the 28x28 tensor, as 2.55 * ink / edge length (see stroke_width):
@@ -106,6 +107,34 @@ class Preprocessed:
 
 
 # ---------------------------------------------------------------- input -> ink map
+
+
+def read_image_file(path: str | Path, config: PreprocessConfig = PreprocessConfig()) -> np.ndarray:
+    """Decode an uploaded image file into an (H, W[, C]) array, refusing what is not a usable image.
+
+    The size is checked from the header before any pixel is decoded, so a huge
+    or decompression-bomb file costs nothing. Photos are turned upright (EXIF).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path.name}: file not found")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path.name}: the file is empty (0 bytes)")
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            if max(width, height) > config.max_side:
+                raise ValueError(f"{path.name}: image is {width}x{height}; the limit is {config.max_side} pixels a side")
+            image = ImageOps.exif_transpose(image)
+            if image.mode not in ("1", "L", "LA", "RGB", "RGBA", "I;16"):
+                image = image.convert("RGBA" if "A" in image.getbands() or image.mode == "P" else "RGB")
+            return np.array(image)
+    except ValueError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        raise ValueError(f"{path.name}: not an image file Pillow can read (PNG, JPEG, WebP, ...)") from None
+    except (OSError, SyntaxError) as err:
+        raise ValueError(f"{path.name}: the image file is damaged ({err})") from None
 
 
 def _as_unit_float(array: np.ndarray, what: str) -> np.ndarray:

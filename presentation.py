@@ -128,7 +128,7 @@ def verdict_markdown(outcome: Outcome) -> str:
 
 
 DIAGNOSTIC_ROWS = [
-    ("stroke_width_ratio", "Stroke width", "{:.2f}x MNIST's", "pen width compared with a typical MNIST digit"),
+    ("stroke_width_ratio", "Stroke width", "{:.2f}x", "pen width as drawn, compared with a typical MNIST digit"),
     ("stroke_density", "Stroke density", "{:.0f}", "total ink in the 28x28 input"),
     ("ink_coverage", "Ink coverage", "{:.1%}", "share of the 28x28 input that is ink"),
     ("aspect_ratio", "Aspect ratio", "{:.2f}", "width / height of the drawing"),
@@ -145,10 +145,12 @@ def diagnostics_markdown(outcome: Outcome) -> str:
     for key, name, fmt, meaning in DIAGNOSTIC_ROWS:
         low, high = MNIST_TYPICAL[key]
         mark = "" if low <= values[key] <= high else " ⚠"
-        lines.append(f"| {name} | {fmt.format(values[key])}{mark} | {fmt.format(low)} to {fmt.format(high)} | {meaning} |")
+        typical = f"{fmt.format(low)} to {fmt.format(high)}"
+        lines.append(f"| {name} | {fmt.format(values[key])}{mark} | {typical} | {meaning} |")
     lines.append(f"| Centre offset | {d.centre_distance:.0%} of the canvas | moved to the centre | "
                  "how far the drawing's centre of mass was from the canvas centre |")
-    lines.append(f"| Area used | {d.bbox_area_ratio:.0%} of the canvas | scaled to 20x20 px | bounding box of the ink |")
+    lines.append(f"| Area used | {d.bbox_area_ratio:.0%} of the canvas | scaled to 20x20 px | "
+                 "bounding box of the ink |")
     lines.append(f"| Pieces | {d.pieces} | 1 (sometimes 2) | separate strokes that do not touch |")
     if d.warnings:
         lines.append("")
