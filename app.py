@@ -16,6 +16,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from
 import gradio as gr  # noqa: E402
 
 from model import load_weights  # noqa: E402
+from preprocessing import read_image_file  # noqa: E402
 from presentation import (  # noqa: E402
     Outcome,
     classify,
@@ -27,7 +28,6 @@ from presentation import (  # noqa: E402
     served_from_metadata,
     verdict_markdown,
 )
-from preprocessing import read_image_file  # noqa: E402
 
 log = logging.getLogger("app")
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -92,7 +92,8 @@ with gr.Blocks(title="Draw a digit: pure-NumPy MLP") as demo:
                     )
                     clear = gr.Button("Clear", variant="secondary")
                 with gr.Tab("Upload a photo"):
-                    upload = gr.Image(type="filepath", sources=["upload", "clipboard"], label="Photo or image of one digit")
+                    upload = gr.Image(type="filepath", sources=["upload", "clipboard"],
+                                      label="Photo or image of one digit", elem_id="upload")
         with gr.Column(scale=2):
             verdict = gr.Markdown(elem_id="verdict")
             probabilities = gr.Label(num_top_classes=10, label="Probabilities (calibrated)", elem_id="probabilities")

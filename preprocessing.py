@@ -68,7 +68,7 @@ class Diagnostics:
     stroke_density: float  # total ink in the 28x28 tensor (sum of pixel values)
     ink_coverage: float  # share of the 28x28 tensor's pixels that are mostly ink (> 0.5)
     bbox_area_ratio: float  # the drawing's bounding box as a share of the canvas area
-    centre_offset: tuple[float, float]  # ink centre minus canvas centre, as shares of width and height (x right, y down)
+    centre_offset: tuple[float, float]  # ink centre - canvas centre, as shares of width and height (x right, y down)
     aspect_ratio: float  # bounding box width / height
     stroke_width_ratio: float  # estimated stroke width as drawn / typical MNIST stroke width
     pieces: int  # separate pieces of ink in the 28x28 tensor
@@ -124,7 +124,8 @@ def read_image_file(path: str | Path, config: PreprocessConfig = PreprocessConfi
         with Image.open(path) as image:
             width, height = image.size
             if max(width, height) > config.max_side:
-                raise ValueError(f"{path.name}: image is {width}x{height}; the limit is {config.max_side} pixels a side")
+                raise ValueError(
+                    f"{path.name}: image is {width}x{height}; the limit is {config.max_side} pixels a side")
             image = ImageOps.exif_transpose(image)
             if image.mode not in ("1", "L", "LA", "RGB", "RGBA", "I;16"):
                 image = image.convert("RGBA" if "A" in image.getbands() or image.mode == "P" else "RGB")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from model import MLP, load_weights
+from training import data
 from training.data import MnistSplits, load_mnist
 
 REPO = Path(__file__).resolve().parent.parent
@@ -15,11 +16,16 @@ SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
 
 
 def mnist_dir() -> Path:
-    """Tests never download: MNIST_DIR, else the read-only copy beside the checkout."""
-    directory = Path(os.environ.get("MNIST_DIR") or SHARED_MNIST)
-    if not (directory / "t10k-labels-idx1-ubyte.gz").is_file():
-        pytest.fail(f"MNIST not found in {directory}: set MNIST_DIR to the folder with the four .gz files")
-    return directory
+    """MNIST_DIR, else the read-only copy beside the checkout, else the download cache (filled on first use)."""
+    if os.environ.get("MNIST_DIR"):
+        directory = Path(os.environ["MNIST_DIR"])
+        if not (directory / "t10k-labels-idx1-ubyte.gz").is_file():
+            pytest.fail(f"MNIST_DIR={directory} does not hold the four MNIST .gz files")
+        return directory
+    if (SHARED_MNIST / "t10k-labels-idx1-ubyte.gz").is_file():
+        return SHARED_MNIST
+    load_mnist(progress=True)  # a fresh machine: download into the git-ignored cache, verified
+    return data.DEFAULT_CACHE
 
 
 @pytest.fixture(scope="session")

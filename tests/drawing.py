@@ -44,7 +44,8 @@ def draw_digit_layer(
     left, top, box_width, box_height = box
     for stroke in DIGIT_STROKES[digit]:
         # Whole-pixel points, as mouse events have: moving the box by whole pixels moves the ink exactly.
-        points = [(int(np.floor(left + x * box_width + 0.5)), int(np.floor(top + y * box_height + 0.5))) for x, y in stroke]
+        points = [(int(np.floor(left + x * box_width + 0.5)), int(np.floor(top + y * box_height + 0.5)))
+                  for x, y in stroke]
         radius = width // 2
         pen.line(points, fill=(0, 0, 0, 255), width=width, joint="curve")
         for x, y in (points[0], points[-1]):  # round caps

@@ -89,7 +89,7 @@ def test_every_form_of_the_same_drawing_gives_the_same_tensor():
     forms = {
         "light composite": sketchpad_value(layer, "light")["composite"],
         "dark composite (#333 canvas, black ink)": sketchpad_value(layer, "dark")["composite"],
-        "value with composite only": {"background": None, "layers": [], "composite": sketchpad_value(layer)["composite"]},
+        "value with composite only": {**EMPTY_SKETCHPAD, "composite": sketchpad_value(layer)["composite"]},
         "grey, black on white": 255 - alpha,
         "grey, white on black": alpha,
         "float grey in [0, 1]": alpha / 255.0,
@@ -117,7 +117,7 @@ def test_photo_like_image_with_uneven_paper_and_noise():
     None,
     EMPTY_SKETCHPAD,
     layer_value(np.zeros((600, 600, 4), np.uint8)),
-    {"background": None, "layers": [np.zeros((600, 600, 4), np.uint8)], "composite": np.full((600, 600, 4), 255, np.uint8)},
+    {**layer_value(np.zeros((600, 600, 4), np.uint8)), "composite": np.full((600, 600, 4), 255, np.uint8)},
     np.full((500, 500, 3), 255, np.uint8),
     np.full((500, 500), 0x33, np.uint8),
     np.zeros((28, 28), np.float32),
@@ -189,7 +189,8 @@ DIAGNOSTICS_VS_MNIST = ("stroke_density", "ink_coverage", "stroke_width_ratio", 
 def mnist_ranges(mnist):
     """The span of each tensor diagnostic over the MNIST test digits."""
     diagnostics = [preprocess(image.reshape(28, 28)).diagnostics.as_dict() for image in mnist.test_images]
-    return {name: (min(d[name] for d in diagnostics), max(d[name] for d in diagnostics)) for name in DIAGNOSTICS_VS_MNIST}
+    return {name: (min(d[name] for d in diagnostics), max(d[name] for d in diagnostics))
+            for name in DIAGNOSTICS_VS_MNIST}
 
 
 @pytest.mark.parametrize("width", [20, 35, 50])
@@ -200,7 +201,7 @@ def test_drawn_digits_look_like_mnist_and_are_recognised(width, box, mnist_range
         result = preprocess(layer_value(draw_digit_layer(digit, 800, box, width)))
         diagnostics = result.diagnostics.as_dict()
         for name, (low, high) in mnist_ranges.items():
-            assert low <= diagnostics[name] <= high, f"digit {digit}: {name} {diagnostics[name]} not in MNIST's {low}..{high}"
+            assert low <= diagnostics[name] <= high, f"digit {digit}: {name} {diagnostics[name]} not in {low}..{high}"
         assert model.logits(result.tensor.reshape(1, 784)).argmax() == digit
 
 
