@@ -62,6 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--weights", default="weights", help="weights folder (default: the shipped weights/)")
     e.add_argument("--reports-dir", default="reports", help="where report.json and the PNGs go")
     e.add_argument("--json", action="store_true", help="print one JSON object (with test_accuracy) to stdout")
+
+    r = commands.add_parser("robustness", help="accuracy under shifts, rotations, scaling, stroke width and the "
+                            "canvas round trip, for several weights folders (PNG + JSON)")
+    add_data_args(r)
+    r.add_argument("--weights", nargs="+", default=["weights", "weights/unaugmented"],
+                   help="weights folders to compare (default: the shipped and the unaugmented baseline)")
+    r.add_argument("--reports-dir", default="reports")
+    r.add_argument("--limit", type=int, default=10000, help="use the first N test digits (default: all 10,000)")
+    r.add_argument("--json", action="store_true", help="print the table as one JSON object to stdout")
     return parser
 
 
@@ -119,12 +128,28 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_robustness(args: argparse.Namespace) -> int:
+    from training.robustness import markdown_table, robustness, write_robustness_report
+
+    models = {}
+    for folder in args.weights:
+        model, metadata = load_weights(folder)
+        augmented = "augmented" if (metadata.get("training") or {}).get("augment") else "unaugmented"
+        models[f"{Path(folder).name} ({augmented})"] = model
+    data = load_mnist(args.data_dir, progress=not args.json)
+    table = robustness(models, data.test_images[: args.limit], data.test_labels[: args.limit])
+    report = write_robustness_report(table, args.reports_dir)
+    print(json.dumps(report) if args.json else markdown_table(table))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stderr)
     try:
-        return {"train": run_train, "evaluate": run_evaluate}[args.command](args)
+        commands = {"train": run_train, "evaluate": run_evaluate, "robustness": run_robustness}
+        return commands[args.command](args)
     except (DataError, ValueError, FloatingPointError) as err:
         log.error("%s", err)
         return 2

@@ -91,3 +91,22 @@ def image_grid_png(rows: list[np.ndarray], titles: list[str], path: Path) -> str
                 ax.imshow(images[c].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
         axes[r, 0].set_title(title, fontsize=8, loc="left")
     return _save(fig, path)
+
+
+def grouped_bars_png(table: dict[str, dict[str, float]], path: Path, title: str) -> str:
+    """Accuracy per row (distortion) and column (model) as grouped horizontal bars."""
+    rows = list(table)
+    names = list(next(iter(table.values())))
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.2))
+    height = 0.8 / len(names)
+    for j, name in enumerate(names):
+        values = [100 * table[r][name] for r in rows]
+        bars = ax.barh(np.arange(len(rows)) + j * height, values, height, label=name)
+        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=2)
+    ax.set_yticks(np.arange(len(rows)) + height * (len(names) - 1) / 2, rows)
+    ax.invert_yaxis()
+    ax.set_xlim(min(50, min(100 * v for r in table.values() for v in r.values()) - 5), 101)
+    ax.set_xlabel("accuracy (%)")
+    ax.set_title(title)
+    ax.legend(loc="lower left", fontsize=8)
+    return _save(fig, path)
