@@ -15,7 +15,7 @@ from typing import Any
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a user's machine
 import gradio as gr  # noqa: E402
 
-from model import load_weights  # noqa: E402
+from model.hub import load_served_weights  # noqa: E402
 from preprocessing import read_image_file  # noqa: E402
 from presentation import (  # noqa: E402
     Outcome,
@@ -34,7 +34,9 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 CANVAS = 560  # canvas pixels a side
 BRUSH = 28  # brush diameter: with a digit drawn over most of the canvas, strokes come out MNIST-thick
 
-SERVED = served_from_metadata(*load_weights(WEIGHTS_DIR), source="shipped weights (weights/)")
+# MODEL_REPO / MODEL_REVISION pick pinned Hub weights; otherwise (or if they fail) the shipped ones.
+LOADED = load_served_weights(WEIGHTS_DIR)
+SERVED = served_from_metadata(LOADED.model, LOADED.metadata, source=LOADED.source)
 log.info("serving %s", SERVED.description)
 
 
@@ -44,7 +46,7 @@ def outputs_for(outcome: Outcome) -> tuple:
     seen = None if pre.empty else network_view(pre.tensor)
     why = None if outcome.saliency is None else saliency_view(pre.tensor, outcome.saliency)
     return (verdict_markdown(outcome), label_values(outcome), seen, why, diagnostics_markdown(outcome),
-            details(outcome))
+            details(outcome, SERVED))
 
 
 def predict(value: Any) -> tuple:
@@ -103,7 +105,9 @@ with gr.Blocks(title="Draw a digit: pure-NumPy MLP") as demo:
     diagnostics = gr.Markdown(elem_id="diagnostics")
     with gr.Accordion("Raw numbers (JSON)", open=False):
         raw = gr.JSON(label="API result")
-    gr.Markdown(f"Serving {SERVED.description}. The drawing is never stored.")
+    if LOADED.notice:
+        gr.Markdown(f"⚠ {LOADED.notice}", elem_id="weights-notice")
+    gr.Markdown(f"Serving {SERVED.description}. The drawing is never stored.", elem_id="served")
 
     OUTPUTS = [verdict, probabilities, seen, why, diagnostics, raw]
     # .change fires on every stroke (Gradio 6's .input fired with an empty value on the first one).

@@ -25,6 +25,7 @@ class Served:
     temperature: float  # calibration: probabilities = softmax(logits / temperature)
     not_sure_threshold: float  # below this top probability the page says "not sure"
     description: str  # where the weights come from, for the page
+    weights_sha256: str  # identifies exactly which tensors are served
 
 
 def served_from_metadata(model: MLP, metadata: dict[str, Any], source: str) -> Served:
@@ -37,6 +38,7 @@ def served_from_metadata(model: MLP, metadata: dict[str, Any], source: str) -> S
         temperature=float(calibration.get("temperature", 1.0)),
         not_sure_threshold=float(calibration.get("not_sure_threshold", 0.5)),
         description=f"{source}: MLP {sizes}{accuracy_text}",
+        weights_sha256=str(metadata.get("weights_sha256", "")),
     )
 
 
@@ -160,10 +162,11 @@ def diagnostics_markdown(outcome: Outcome) -> str:
     return "\n".join(lines)
 
 
-def details(outcome: Outcome) -> dict[str, Any]:
-    """Machine-readable result for the API: probabilities, prediction, diagnostics."""
+def details(outcome: Outcome, served: Served) -> dict[str, Any]:
+    """Machine-readable result for the API: probabilities, prediction, diagnostics, which weights answered."""
     pre = outcome.preprocessed
     return {
+        "weights": {"source": served.description, "sha256": served.weights_sha256},
         "empty": pre.empty,
         "prediction": outcome.predicted,
         "sure": outcome.sure,

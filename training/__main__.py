@@ -8,11 +8,13 @@ import logging
 import shlex
 import sys
 from dataclasses import fields
+from pathlib import Path
 
 from model import load_weights, save_weights
 from training.augment import AugmentConfig
 from training.data import DEV_SIZE, DataError, load_mnist, mnist_checksums
 from training.evaluate import calibrate, evaluate, write_report
+from training.publish import PublishError
 from training.train import TrainConfig, train
 
 log = logging.getLogger("training")
@@ -71,6 +73,28 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reports-dir", default="reports")
     r.add_argument("--limit", type=int, default=10000, help="use the first N test digits (default: all 10,000)")
     r.add_argument("--json", action="store_true", help="print the table as one JSON object to stdout")
+
+    p = commands.add_parser("publish", help="upload weights, metadata, report pictures and a model card to the Hub",
+                            description="Stage a folder, then create the model repo if needed, upload it in one "
+                            "commit and tag it. Token: HF_TOKEN or `hf auth login`.")
+    p.add_argument("--repo-id", required=True, help="OWNER/NAME of the model repo")
+    p.add_argument("--revision", default="main", help="branch to commit to (default main)")
+    p.add_argument("--tag", help="version tag (default weights-<SHA-256 prefix of the tensors>)")
+    p.add_argument("--private", action="store_true", help="create the repo as private")
+    p.add_argument("--dry-run", action="store_true", help="stage locally and list what would be uploaded")
+    p.add_argument("--weights", default="weights", help="weights folder to publish")
+    p.add_argument("--reports-dir", default="reports", help="evaluation pictures to include")
+    p.add_argument("--staging-dir", default="runs/publish", help="where the folder is staged")
+    p.add_argument("--endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)")
+
+    d = commands.add_parser("deploy-space", help="create or update a Gradio Space serving pinned Hub weights",
+                            description="Upload the app's files to a Space (SDK gradio) and set its MODEL_REPO "
+                            "and MODEL_REVISION variables.")
+    d.add_argument("--space-id", required=True, help="OWNER/NAME of the Space")
+    d.add_argument("--model-repo", help="model repo the Space serves (default: its shipped weights)")
+    d.add_argument("--model-revision", help="tag or commit of --model-repo to pin")
+    d.add_argument("--private", action="store_true")
+    d.add_argument("--endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)")
     return parser
 
 
@@ -143,14 +167,39 @@ def run_robustness(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_publish(args: argparse.Namespace) -> int:
+    from training.publish import PublishConfig, publish
+
+    config = PublishConfig(args.repo_id, args.revision, args.tag, args.private, args.dry_run)
+    result = publish(config, args.weights, args.reports_dir, args.staging_dir, args.endpoint)
+    if config.dry_run:
+        print(f"dry run: would upload to {config.repo_id} (tag {result['tag']}) from {result['staged']}:")
+        print("\n".join(f"  {name}" for name in result["files"]))
+    else:
+        print(f"published {config.repo_id} at revision {result['commit']} (tag {result['tag']})\n"
+              f"  {result['commit_url']}\n"
+              f"serve it with: MODEL_REPO={config.repo_id} MODEL_REVISION={result['tag']} python app.py")
+    return 0
+
+
+def run_deploy_space(args: argparse.Namespace) -> int:
+    from training.publish import deploy_space
+
+    result = deploy_space(args.space_id, args.model_repo, args.model_revision, args.endpoint, args.private)
+    print(f"deployed Space {result['space_id']} at {result['commit']}\n  {result['commit_url']}\n"
+          f"  variables: {result['variables'] or 'none (serves its shipped weights)'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stderr)
     try:
-        commands = {"train": run_train, "evaluate": run_evaluate, "robustness": run_robustness}
+        commands = {"train": run_train, "evaluate": run_evaluate, "robustness": run_robustness,
+                    "publish": run_publish, "deploy-space": run_deploy_space}
         return commands[args.command](args)
-    except (DataError, ValueError, FloatingPointError) as err:
+    except (DataError, ValueError, FloatingPointError, PublishError) as err:
         log.error("%s", err)
         return 2
 

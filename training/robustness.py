@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def affine(images: np.ndarray, rng: np.random.Generator, rotation: float = 0.0, scale: float = 1.0,
            shift: float = 0.0) -> np.ndarray:
-    """(n, 784) -> (n, 784): rotate by +-rotation degrees (random sign), scale, shift `shift` px in a random direction."""
+    """(n, 784) -> (n, 784): rotate by +-rotation degrees (random sign), scale, shift `shift` px in any direction."""
     n = len(images)
     angle = np.deg2rad(rotation) * rng.choice([-1.0, 1.0], n)
     direction = rng.uniform(0, 2 * np.pi, n)
