@@ -133,7 +133,8 @@ def read_image_file(path: str | Path, config: PreprocessConfig = PreprocessConfi
     except ValueError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise ValueError(f"{path.name}: not an image file Pillow can read (PNG, JPEG, WebP, ...)") from None
+        raise ValueError(f"{path.name}: not an image file Pillow can read (PNG, JPEG, WebP, ...), "
+                         "or the file is damaged") from None
     except (OSError, SyntaxError) as err:
         raise ValueError(f"{path.name}: the image file is damaged ({err})") from None
 
