@@ -119,8 +119,12 @@ class MLP:
     def biases(self) -> list[np.ndarray]:
         return self.params[1::2]
 
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        """(n, 784) float32 in [0, 1] -> (n, 10) float32 logits."""
+    def _forward(
+        self, x: np.ndarray, dropout: float = 0.0, rng: np.random.Generator | None = None
+    ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray | None]]:
+        """(n, 784) -> (logits (n, 10), each layer's input, each hidden layer's dropout mask or None)."""
+        inputs: list[np.ndarray] = [x]
+        masks: list[np.ndarray | None] = []
         h = x
         last = len(self.weights) - 1
         for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
@@ -128,7 +132,18 @@ class MLP:
             h += bias
             if i < last:
                 np.maximum(h, 0, out=h)
-        return h
+                mask = None
+                if dropout > 0:  # inverted dropout: scale the kept units so the expectation is unchanged
+                    keep = 1.0 - dropout
+                    mask = (rng.random(h.shape, dtype=DTYPE) < keep).astype(DTYPE) / DTYPE(keep)
+                    h *= mask
+                masks.append(mask)
+                inputs.append(h)
+        return h, inputs, masks
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """(n, 784) float32 in [0, 1] -> (n, 10) float32 logits."""
+        return self._forward(x)[0]
 
     def predict_proba(self, x: np.ndarray, temperature: float = 1.0) -> np.ndarray:
         """(n, 784) float32 in [0, 1] -> (n, 10) class probabilities; rows sum to 1."""
@@ -136,11 +151,8 @@ class MLP:
 
     def input_gradient(self, x: np.ndarray, class_index: int) -> np.ndarray:
         """d logit[class_index] / d x for each row of (n, 784) x -> (n, 784): which pixels push toward the class."""
-        activations = []
-        h = x
-        for weight, bias in zip(self.weights[:-1], self.biases[:-1]):
-            h = np.maximum(h @ weight + bias, 0)
-            activations.append(h)
+        _, inputs, _ = self._forward(x)
+        activations = inputs[1:]  # the hidden layers' outputs
         grad = np.broadcast_to(self.weights[-1][:, class_index], (x.shape[0], self.weights[-1].shape[0]))
         for weight, h in zip(reversed(self.weights[:-1]), reversed(activations)):
             grad = (grad * (h > 0)) @ weight.T  # (n, out) @ (out, in) -> (n, in)
@@ -166,24 +178,8 @@ class MLP:
         n = x.shape[0]
         if dropout > 0 and rng is None:
             raise ValueError("dropout > 0 needs an rng")
-        # Forward, keeping each layer's input for the backward pass.
-        inputs = [x]
-        masks: list[np.ndarray | None] = []
-        h = x
+        logits, inputs, masks = self._forward(x, dropout, rng)
         last = len(self.weights) - 1
-        for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
-            h = h @ weight  # (n, in) @ (in, out) -> (n, out)
-            h += bias
-            if i < last:
-                np.maximum(h, 0, out=h)
-                mask = None
-                if dropout > 0:
-                    keep = 1.0 - dropout
-                    mask = (rng.random(h.shape, dtype=DTYPE) < keep).astype(DTYPE) / DTYPE(keep)
-                    h *= mask
-                masks.append(mask)
-                inputs.append(h)
-        logits = h
 
         # Softmax cross-entropy with (optionally smoothed) one-hot targets.
         log_probs = log_softmax(logits)
