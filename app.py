@@ -23,10 +23,9 @@ from presentation import (  # noqa: E402
     details,
     diagnostics_markdown,
     label_values,
-    network_view,
-    saliency_view,
     served_from_metadata,
     verdict_markdown,
+    views_html,
 )
 
 log = logging.getLogger("app")
@@ -42,10 +41,7 @@ log.info("serving %s", SERVED.description)
 
 def outputs_for(outcome: Outcome) -> tuple:
     """Outcome -> the values of the output components, in the order of OUTPUTS."""
-    pre = outcome.preprocessed
-    seen = None if pre.empty else network_view(pre.tensor)
-    why = None if outcome.saliency is None else saliency_view(pre.tensor, outcome.saliency)
-    return (verdict_markdown(outcome), label_values(outcome), seen, why, diagnostics_markdown(outcome),
+    return (verdict_markdown(outcome), label_values(outcome), views_html(outcome), diagnostics_markdown(outcome),
             details(outcome, SERVED))
 
 
@@ -99,9 +95,7 @@ with gr.Blocks(title="Draw a digit: pure-NumPy MLP") as demo:
         with gr.Column(scale=2):
             verdict = gr.Markdown(elem_id="verdict")
             probabilities = gr.Label(num_top_classes=10, label="Probabilities (calibrated)", elem_id="probabilities")
-    with gr.Row():
-        seen = gr.Image(label="What the network saw (28x28, white = ink)", interactive=False, format="png")
-        why = gr.Image(label="Why: red pixels pushed toward the answer, blue against", interactive=False, format="png")
+    views = gr.HTML(elem_id="views")
     diagnostics = gr.Markdown(elem_id="diagnostics")
     with gr.Accordion("Raw numbers (JSON)", open=False):
         raw = gr.JSON(label="API result")
@@ -109,7 +103,7 @@ with gr.Blocks(title="Draw a digit: pure-NumPy MLP") as demo:
         gr.Markdown(f"⚠ {LOADED.notice}", elem_id="weights-notice")
     gr.Markdown(f"Serving {SERVED.description}. The drawing is never stored.", elem_id="served")
 
-    OUTPUTS = [verdict, probabilities, seen, why, diagnostics, raw]
+    OUTPUTS = [verdict, probabilities, views, diagnostics, raw]
     # .change fires on every stroke (Gradio 6's .input fired with an empty value on the first one).
     sketchpad.change(predict, sketchpad, OUTPUTS, api_name="predict", trigger_mode="always_last",
                      show_progress="hidden")

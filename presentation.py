@@ -6,10 +6,13 @@ Pure functions of their inputs; app.py only wires them to Gradio components.
 
 from __future__ import annotations
 
+import base64
+import io
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from model import MLP
 from preprocessing import MNIST_TYPICAL, Diagnostics, Preprocessed, preprocess
@@ -109,6 +112,33 @@ def saliency_view(tensor: np.ndarray, saliency: np.ndarray) -> np.ndarray:
     red, blue = np.array([1.0, 0.15, 0.1]), np.array([0.2, 0.45, 1.0])
     rgb = base + np.clip(push, 0, 1) * red + np.clip(-push, 0, 1) * blue
     return _enlarge(np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8))
+
+
+def png_data_uri(rgb: np.ndarray) -> str:
+    """(H, W, 3) uint8 -> a data: URI holding a PNG, to embed in the page without a file."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG", optimize=False)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def views_html(outcome: Outcome) -> str:
+    """The network's view and the heatmap side by side, as HTML with embedded PNGs.
+
+    Embedding (instead of image files) keeps each answer to one response: no
+    files to write on the server or to fetch afterwards.
+    """
+    pre = outcome.preprocessed
+    if pre.empty or outcome.saliency is None:
+        return "<div class='views-empty'>The 28x28 picture the network sees appears here.</div>"
+    figures = [
+        (network_view(pre.tensor), "What the network saw: 28x28, white = ink"),
+        (saliency_view(pre.tensor, outcome.saliency), "Why: red pixels pushed toward the answer, blue against"),
+    ]
+    cells = "".join(
+        f"<figure style='margin:0'><img src='{png_data_uri(rgb)}' width='280' height='280' alt='{caption}' "
+        f"style='image-rendering:pixelated'><figcaption>{caption}</figcaption></figure>"
+        for rgb, caption in figures)
+    return f"<div style='display:flex;gap:24px;flex-wrap:wrap'>{cells}</div>"
 
 
 def label_values(outcome: Outcome) -> dict[str, float] | None:

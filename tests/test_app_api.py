@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 
 import numpy as np
@@ -41,21 +43,22 @@ def test_drawn_digits_are_recognised_through_the_api(client, tmp_path, theme):
     for digit in range(10):
         outputs = client.predict(sketchpad_upload(composite_png(digit, tmp_path / f"{digit}.png", theme)),
                                  api_name="/predict")
-        verdict, label, seen, why, diagnostics, result = outputs
+        verdict, label, views, diagnostics, result = outputs
         assert result["prediction"] == digit, (digit, result)
         assert len(result["probabilities"]) == 10 and abs(sum(result["probabilities"]) - 1) < 1e-4
         assert str(digit) in verdict and label["label"] == str(digit)
         assert result["diagnostics"]["pieces"] >= 1 and "stroke_width_ratio" in result["diagnostics"]
-        shown = np.asarray(Image.open(seen))
-        assert shown.shape[:2] == (280, 280)  # 28x28 shown with 10x10 pixels
-        assert Image.open(why).size == (280, 280)
+        pictures = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", views)
+        assert len(pictures) == 2  # the network's view and the heatmap
+        for picture in pictures:  # 28x28 shown with 10x10 pixels
+            assert Image.open(io.BytesIO(base64.b64decode(picture))).size == (280, 280)
 
 
 def test_empty_canvas_gives_the_empty_state(client):
-    verdict, label, seen, why, diagnostics, result = client.predict(
+    verdict, label, views, diagnostics, result = client.predict(
         {"background": None, "layers": [], "composite": None}, api_name="/predict")
     assert result["empty"] and result["prediction"] is None and result["probabilities"] is None
-    assert "Draw a digit" in verdict and seen is None and why is None
+    assert "Draw a digit" in verdict and "data:image" not in views
 
 
 def test_uploaded_photo_of_a_digit(client, tmp_path):

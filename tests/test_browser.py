@@ -105,6 +105,7 @@ def test_drawn_digits_are_recognised_in_the_browser(browser, app_url, theme, dig
         assert f"It's a {digit} (" in verdict, f"drew {digit}, the page says {verdict!r}"
         assert str(digit) in label and "%" in label
         assert page.page.locator("#diagnostics table").count() == 1
+        assert page.page.locator("#views img").count() == 2  # the network's view and the heatmap
         page.clear()
         assert "Draw a digit" in page.verdict()  # the empty state after clearing
     page.page.screenshot(path=str(SCREENSHOTS / f"{theme}_cleared.png"), full_page=True)

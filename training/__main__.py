@@ -8,7 +8,6 @@ import logging
 import shlex
 import sys
 from dataclasses import fields
-from pathlib import Path
 
 from model import load_weights, save_weights
 from training.augment import AugmentConfig
@@ -159,7 +158,8 @@ def run_robustness(args: argparse.Namespace) -> int:
     for folder in args.weights:
         model, metadata = load_weights(folder)
         augmented = "augmented" if (metadata.get("training") or {}).get("augment") else "unaugmented"
-        models[f"{Path(folder).name} ({augmented})"] = model
+        label = f"{augmented} {'-'.join(map(str, model.config.layer_sizes))}"
+        models[label if label not in models else f"{label} ({folder})"] = model
     data = load_mnist(args.data_dir, progress=not args.json)
     table = robustness(models, data.test_images[: args.limit], data.test_labels[: args.limit])
     report = write_robustness_report(table, args.reports_dir)
