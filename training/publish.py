@@ -29,7 +29,10 @@ REPORT_FILES = ("confusion_matrix.png", "top_confusions.png", "training_curves.p
 # What a Space needs to run the app: code and the shipped weights (its fallback).
 SPACE_FILES = ("app.py", "presentation.py", "preprocessing.py", "requirements.txt", "README.md",
                "model/__init__.py", "model/mlp.py", "model/weights_io.py", "model/hub.py",
-               f"weights/{WEIGHTS_FILE}", f"weights/{METADATA_FILE}", "reports/app.png")
+               f"weights/{WEIGHTS_FILE}", f"weights/{METADATA_FILE}",
+               # the pictures the README (the Space's card) shows
+               "reports/app.png", "reports/training_curves.png", "reports/confusion_matrix.png",
+               "reports/top_confusions.png", "reports/augmentation_samples.png", "reports/robustness.png")
 
 
 class PublishError(RuntimeError):
