@@ -116,4 +116,6 @@ demo.queue(max_size=64, default_concurrency_limit=4)
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    demo.launch(max_file_size="10mb")
+    # No run history: drawings are not kept, on the server or in the browser. A few worker
+    # threads suffice for 4 concurrent handlers; fewer threads also mean fewer malloc arenas.
+    demo.launch(max_file_size="10mb", run_history=False, max_threads=8)
