@@ -36,3 +36,10 @@ def mnist() -> MnistSplits:
 @pytest.fixture(scope="session")
 def shipped() -> tuple[MLP, dict]:
     return load_weights(REPO / "weights")
+
+
+@pytest.fixture(scope="session")
+def served(shipped):
+    from presentation import served_from_metadata
+
+    return served_from_metadata(*shipped, source="shipped weights (weights/)")
