@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
+from training.robustness import digit_on_canvas
+
 
 def _arc(cx: float, cy: float, rx: float, ry: float, start: float, stop: float, n: int = 10) -> list[tuple]:
     """Points on an ellipse from angle `start` to `stop` (degrees, 0 = right, 90 = down)."""
@@ -72,9 +74,7 @@ def mnist_on_canvas(digit: np.ndarray, canvas: int, size: int, left: int, top: i
     ink = np.zeros((canvas, canvas), dtype=np.float32)
     ink[top : top + size, left : left + size] = np.clip(big, 0, 1)
     if mode == "alpha":
-        layer = np.zeros((canvas, canvas, 4), dtype=np.uint8)
-        layer[:, :, 3] = np.round(ink * 255)
-        return {"background": None, "layers": [layer], "composite": None}
+        return digit_on_canvas(digit, canvas, size, left, top)
     if mode == "light":
         return np.round(255 * (1 - ink)).astype(np.uint8)
     if mode == "dark":
