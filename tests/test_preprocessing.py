@@ -234,7 +234,9 @@ def test_moving_the_drawing_does_not_change_the_output(digit, dx, dy):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(digit=st.integers(0, 9), scale=st.floats(0.4, 2.2))
+# Up to 2.0x, the scaled drawing (box 100 + 330 * 2.0 px, plus the brush) still fits on the 800 px canvas;
+# beyond that it is cut off at the edge, which is another case (see the "touches the edge" warning).
+@given(digit=st.integers(0, 9), scale=st.floats(0.4, 2.0))
 def test_scaling_the_drawing_changes_the_output_by_at_most_0_04(digit, scale):
     """Tolerance: mean absolute pixel difference <= 0.04, after aligning by at most one pixel."""
     base = preprocess(layer_value(draw_digit_layer(digit, 800, (100, 100, 200, 330), 30))).tensor
