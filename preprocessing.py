@@ -13,7 +13,7 @@ Pure NumPy + Pillow: image in, tensor and diagnostics out, no Gradio.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +103,6 @@ class Preprocessed:
     diagnostics: Diagnostics | None  # None when empty
     empty: bool
     message: str = ""  # for an empty result, why
-    ink: np.ndarray | None = field(default=None, repr=False)  # (H, W) float32 ink map, for display
 
 
 # ---------------------------------------------------------------- input -> ink map
@@ -262,10 +261,21 @@ def stroke_width(tensor: np.ndarray) -> float:
     return float(2 * 4 / np.pi * tensor.sum() / edges) if edges > 0 else 0.0
 
 
+def cross_neighbours(images: np.ndarray) -> np.ndarray:
+    """(..., H, W) -> (5, ..., H, W): each pixel and its 4 neighbours (zero beyond the border).
+
+    Their max is a grey dilation and their min a grey erosion by one pixel: a
+    stroke about one pixel wider or narrower on each side.
+    """
+    pad = [(0, 0)] * (images.ndim - 2) + [(1, 1), (1, 1)]
+    padded = np.pad(images, pad)
+    return np.stack([images, padded[..., :-2, 1:-1], padded[..., 2:, 1:-1], padded[..., 1:-1, :-2],
+                     padded[..., 1:-1, 2:]])
+
+
 def thicken(tensor: np.ndarray, pixels: float) -> np.ndarray:
     """Grey dilation of a (28, 28) image by up to one pixel each side, blended: width grows by about 2 * pixels."""
-    padded = np.pad(tensor, 1)
-    grown = np.max([tensor, padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:]], axis=0)
+    grown = cross_neighbours(tensor).max(axis=0)
     return tensor + float(np.clip(pixels, 0, 1)) * (grown - tensor)
 
 
@@ -356,7 +366,7 @@ def preprocess(value: Any, config: PreprocessConfig = PreprocessConfig()) -> Pre
     row_peak, col_peak = ink.max(axis=1), ink.max(axis=0)
     if row_peak.max() <= config.ink_threshold or float(ink.sum()) < config.min_ink_fraction * height * width:
         return Preprocessed(np.zeros((SIDE, SIDE), np.float32), None, True,
-                            "The canvas is empty: draw a digit.", ink)
+                            "The canvas is empty: draw a digit.")
 
     rows, cols = np.flatnonzero(row_peak > config.bbox_threshold), np.flatnonzero(col_peak > config.bbox_threshold)
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
@@ -380,4 +390,4 @@ def preprocess(value: Any, config: PreprocessConfig = PreprocessConfig()) -> Pre
     )
     longer_fraction = max(box_height / height, box_width / width)
     diagnostics = Diagnostics(**{**diagnostics.__dict__, "warnings": _warnings(diagnostics, longer_fraction)})
-    return Preprocessed(tensor, diagnostics, False, "", ink)
+    return Preprocessed(tensor, diagnostics, False)

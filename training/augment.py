@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from preprocessing import cross_neighbours
+
 SIDE = 28
 PAD = 2  # zero border so that out-of-range lookups read background
 
@@ -104,10 +106,7 @@ def vary_thickness(images: np.ndarray, probability: float, rng: np.random.Genera
     if chosen.size == 0:
         return images
     x = images[chosen]
-    padded = np.pad(x, ((0, 0), (1, 1), (1, 1)))
-    neighbours = np.stack(
-        [x, padded[:, :-2, 1:-1], padded[:, 2:, 1:-1], padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]]
-    )  # the pixel and its 4 neighbours: (5, k, 28, 28)
+    neighbours = cross_neighbours(x)  # (5, k, 28, 28)
     thicken = rng.random(chosen.size) < 0.5
     target = np.where(thicken[:, None, None], neighbours.max(axis=0), neighbours.min(axis=0))
     amount = rng.uniform(0.3, 1.0, chosen.size).astype(np.float32)[:, None, None]

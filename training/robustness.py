@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from model import MLP
-from preprocessing import preprocess
+from preprocessing import cross_neighbours, preprocess
 from training.augment import SIDE, bilinear_sample
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,7 @@ def affine(images: np.ndarray, rng: np.random.Generator, rotation: float = 0.0, 
 
 def stroke_change(images: np.ndarray, thicker: bool) -> np.ndarray:
     """Grey dilation (thicker) or erosion (thinner) with a 3x3 cross: about one pixel of width each way."""
-    square = images.reshape(-1, SIDE, SIDE)
-    padded = np.pad(square, ((0, 0), (1, 1), (1, 1)))
-    stack = np.stack([square, padded[:, :-2, 1:-1], padded[:, 2:, 1:-1], padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]])
+    stack = cross_neighbours(images.reshape(-1, SIDE, SIDE))
     return (stack.max(axis=0) if thicker else stack.min(axis=0)).reshape(len(images), -1)
 
 
