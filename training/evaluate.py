@@ -19,11 +19,15 @@ def predict_logits(model: MLP, images: np.ndarray, batch_size: int = 2000) -> np
     return np.concatenate([model.logits(images[i : i + batch_size]) for i in range(0, len(images), batch_size)])
 
 
+def mean_log_loss(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
+    """Mean cross-entropy of softmax(logits / temperature) against integer labels."""
+    return float(-log_softmax(logits / temperature)[np.arange(len(labels)), labels].mean())
+
+
 def loss_and_accuracy(model: MLP, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """Mean cross-entropy and accuracy (a fraction) on a labelled set."""
     logits = predict_logits(model, images)
-    loss = float(-log_softmax(logits)[np.arange(len(labels)), labels].mean())
-    return loss, float((logits.argmax(axis=1) == labels).mean())
+    return mean_log_loss(logits, labels), float((logits.argmax(axis=1) == labels).mean())
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
@@ -49,7 +53,7 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, n_
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     """Temperature T minimising the log-loss of softmax(logits / T); fitted on dev data only."""
     def nll(temperature: float) -> float:
-        return float(-log_softmax(logits / temperature)[np.arange(len(labels)), labels].mean())
+        return mean_log_loss(logits, labels, temperature)
 
     # The log-loss is unimodal in log T: golden-section search on log T in [log 0.05, log 20].
     lo, hi = np.log(0.05), np.log(20.0)
@@ -69,18 +73,21 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def evaluate(model: MLP, images: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> dict[str, Any]:
-    """Accuracy, per-class accuracy, confusion matrix, top confusions and calibration on one set."""
+    """Accuracy, per-class accuracy, confusion matrix, top confusions and calibration on one set.
+
+    Everything is JSON-ready except "predictions", the (n,) predicted classes.
+    """
     logits = predict_logits(model, images)
     predictions = logits.argmax(axis=1)
     matrix = confusion_matrix(labels, predictions)
     per_class = matrix.diagonal() / matrix.sum(axis=1).clip(min=1)
     off_diagonal = [(int(matrix[t, p]), t, p) for t in range(N_CLASSES) for p in range(N_CLASSES) if t != p]
     top = sorted(off_diagonal, reverse=True)[:6]
-    loss = float(-log_softmax(logits)[np.arange(len(labels)), labels].mean())
     return {
+        "predictions": predictions,
         "n": int(len(labels)),
         "accuracy": float((predictions == labels).mean()),
-        "loss": loss,
+        "loss": mean_log_loss(logits, labels),
         "errors": int((predictions != labels).sum()),
         "per_class_accuracy": [float(a) for a in per_class],
         "confusion_matrix": matrix.tolist(),
@@ -105,7 +112,6 @@ def write_report(
     reports_dir.mkdir(parents=True, exist_ok=True)
     temperature = float(metadata.get("calibration", {}).get("temperature", 1.0))
     result = evaluate(model, test_images, test_labels, temperature)
-    predictions = predict_logits(model, test_images).argmax(axis=1)
     report = {
         "test_accuracy": result["accuracy"],
         "test_loss": result["loss"],
@@ -125,7 +131,7 @@ def write_report(
         np.array(result["confusion_matrix"]), reports_dir / "confusion_matrix.png"
     )
     report["pictures"]["top_confusions"] = plots.confusions_grid_png(
-        test_images, test_labels, predictions, result["top_confusions"], reports_dir / "top_confusions.png"
+        test_images, test_labels, result["predictions"], result["top_confusions"], reports_dir / "top_confusions.png"
     )
     augment = (metadata.get("training") or {}).get("augment")
     if augment:
